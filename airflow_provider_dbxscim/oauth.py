@@ -7,13 +7,14 @@ Databricks resources with a service principal using OAuth" (token endpoints, ``s
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from airflow_provider_dbxscim.exceptions import ConfigurationError, TokenError
-from airflow_provider_dbxscim.scim import decode_json
+from airflow_provider_dbxscim.exceptions import ConfigurationError, DbxScimError, TokenError
+from airflow_provider_dbxscim.scim import decode_json, parse_retry_after
 
 TOKEN_FORM = {"grant_type": "client_credentials", "scope": "all-apis"}
 # The service refuses tokens with 30 s or less left and the vendor SDK treats them as expired 40 s early; a
@@ -23,6 +24,13 @@ ACCOUNT_HOST_SUFFIXES = (
     "accounts.cloud.databricks.com",
     "accounts.azuredatabricks.net",
     "accounts.gcp.databricks.com",
+    "cloud.databricks.us",
+    "cloud.databricks.mil",
+)
+WORKSPACE_HOST_SUFFIXES = (
+    "cloud.databricks.com",
+    "azuredatabricks.net",
+    "gcp.databricks.com",
     "cloud.databricks.us",
     "cloud.databricks.mil",
 )
@@ -60,8 +68,19 @@ def workspace_users_url(workspace_host: str) -> str:
     return f"{workspace_host}/api/2.0/preview/scim/v2/Users"
 
 
+def user_url(users_url: str, user_id: str) -> str:
+    """One user's resource under a ``Users`` endpoint; the opaque id is encoded as one path segment."""
+    return f"{users_url}/{quote(str(user_id), safe='')}"
+
+
 def parse_token_response(
-    status: int, headers: Mapping[str, str], content: bytes, *, url: str, now: float
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    *,
+    url: str,
+    now: float,
+    wall_now: float | None = None,
 ) -> AccessToken:
     """
     Read a token endpoint answer, or raise a :class:`TokenError` that never contains the body.
@@ -71,11 +90,16 @@ def parse_token_response(
     :param content: the raw body.
     :param url: the token URL, named in error messages.
     :param now: monotonic seconds when the request was sent, so the expiry errs early.
+    :param wall_now: the wall-clock time, to read a ``Retry-After`` on a refusal; None ignores the header.
     """
     if status != 200:
-        raise _token_refusal(status, headers, content, url=url)
+        raise _token_refusal(status, headers, content, url=url, wall_now=wall_now)
     body = decode_json(content, headers.get("content-type"), what=f"The token endpoint {url}")
-    if not isinstance(body, Mapping) or not isinstance(body.get("access_token"), str):
+    if (
+        not isinstance(body, Mapping)
+        or not isinstance(body.get("access_token"), str)
+        or not body["access_token"]
+    ):
         raise TokenError(f"The token endpoint {url} answered JSON without an access_token.", status=status)
     token_type = str(body.get("token_type", "Bearer"))
     if token_type.lower() != "bearer":
@@ -85,18 +109,30 @@ def parse_token_response(
         expires_in = float(body.get("expires_in", 3600))
     except (TypeError, ValueError) as exc:
         raise TokenError(f"The token endpoint {url} sent an unreadable expires_in.") from exc
+    if not math.isfinite(expires_in) or expires_in <= 0:
+        raise TokenError(f"The token endpoint {url} sent an expires_in that is not a positive number.")
     return AccessToken(value=body["access_token"], expires_at=now + expires_in)
 
 
-def _token_refusal(status: int, headers: Mapping[str, str], content: bytes, *, url: str) -> TokenError:
+def _token_refusal(
+    status: int, headers: Mapping[str, str], content: bytes, *, url: str, wall_now: float | None
+) -> TokenError:
     body: Any = None
     try:
         body = decode_json(content, headers.get("content-type"), what="") if content else None
-    except Exception:
+    except DbxScimError:
         body = None
-    error = body.get("error") or body.get("error_code") if isinstance(body, Mapping) else None
-    description = body.get("error_description") or body.get("message") if isinstance(body, Mapping) else None
-    fields: dict[str, Any] = {"status": status, "scim_type": error, "detail": description}
+    if not isinstance(body, Mapping):
+        body = None
+    error = (body.get("error") or body.get("error_code")) if body else None
+    description = (body.get("error_description") or body.get("message")) if body else None
+    retry_after = None if wall_now is None else parse_retry_after(headers.get("retry-after"), now=wall_now)
+    fields: dict[str, Any] = {
+        "status": status,
+        "scim_type": str(error) if error else None,
+        "detail": str(description) if description else None,
+        "retry_after": retry_after,
+    }
     if error == "invalid_client":
         return TokenError(
             f"The token endpoint {url} refused the client credentials (invalid_client): check the client "
@@ -130,23 +166,50 @@ def validate_host(host: str, *, allow_any_host: bool = False) -> str:
         raise ConfigurationError(
             "The connection has no host; set it to the accounts console, e.g. https://accounts.cloud.databricks.com."
         )
+    return _checked_base_url(
+        host,
+        suffixes=None if allow_any_host else ACCOUNT_HOST_SUFFIXES,
+        what="The connection host",
+        hint="use e.g. accounts.cloud.databricks.com, or set allow_any_host in the connection extra for the "
+        "local emulator or a proxy.",
+    )
+
+
+def validate_workspace_host(workspace_host: str, *, allow_any_host: bool = False) -> str:
+    """
+    Return a workspace host as a base URL, with the same checks as :func:`validate_host`.
+
+    :param workspace_host: e.g. ``https://dbc-1234.cloud.databricks.com`` or ``adb-1.2.azuredatabricks.net``.
+    :param allow_any_host: accept hosts outside the Databricks domains.
+    """
+    if not workspace_host or not workspace_host.strip():
+        raise ConfigurationError("The workspace host is empty.")
+    return _checked_base_url(
+        workspace_host,
+        suffixes=None if allow_any_host else WORKSPACE_HOST_SUFFIXES,
+        what="The workspace host",
+        hint="use e.g. <name>.cloud.databricks.com, or set allow_any_host in the connection extra.",
+    )
+
+
+def _checked_base_url(host: str, *, suffixes: tuple[str, ...] | None, what: str, hint: str) -> str:
     host = host.strip().rstrip("/")
     if "://" not in host:
         host = f"https://{host}"
     parts = urlsplit(host)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigurationError(f"The connection host {host!r} is not an http(s) URL.")
-    loopback = _is_loopback(parts.hostname)
-    if parts.scheme == "http" and not loopback:
+        raise ConfigurationError(f"{what} {host!r} is not an http(s) URL.")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigurationError(f"{what} must be a bare URL, without credentials, query or fragment.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ConfigurationError(
-            f"The connection host {host!r} uses http://; use https:// (plain HTTP is allowed on loopback only)."
+            f"{what} {host!r} uses http://; use https:// (plain HTTP is allowed on loopback only)."
         )
-    if not allow_any_host and not parts.hostname.endswith(ACCOUNT_HOST_SUFFIXES):
-        raise ConfigurationError(
-            f"The connection host {parts.hostname!r} is not a Databricks accounts console host; use e.g. "
-            "accounts.cloud.databricks.com, or set allow_any_host in the connection extra for the local emulator "
-            "or a proxy."
-        )
+    # Match whole labels: "evilazuredatabricks.net" must not pass as a subdomain of "azuredatabricks.net".
+    if suffixes is not None and not any(
+        parts.hostname == suffix or parts.hostname.endswith(f".{suffix}") for suffix in suffixes
+    ):
+        raise ConfigurationError(f"{what} {parts.hostname!r} is not a Databricks host; {hint}")
     return host
 
 

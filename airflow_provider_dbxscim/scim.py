@@ -7,8 +7,10 @@ wire format is decided in one place. References: RFC 7644 (SCIM protocol) and th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import math
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -27,6 +29,10 @@ PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 SCIM_CONTENT_TYPE = "application/scim+json"
+# RFC 7644 section 8.1 names application/scim+json; the service also answers plain application/json.
+ACCEPT = "application/scim+json, application/json"
+# Ask only for what reactivation reads (RFC 7644 section 3.4.2.5), keeping list answers small.
+LOOKUP_ATTRIBUTES = "id,userName,active,externalId,displayName"
 
 # The service rejects filters of more than 200 nodes with INVALID_FILTER. ``a or b`` is three nodes, so
 # 100 terms make 199. Fifty keeps the URL near 3 KB, far from common proxy limits, and still lets one
@@ -75,7 +81,7 @@ class ScimUser:
 
 
 def normalize_user_name(user_name: str) -> str:
-    """Return ``user_name`` as the account stores it: trimmed and lower-cased (userName is case-insensitive)."""
+    """Return ``user_name`` as the account stores it: trimmed and lower-cased (it is case-insensitive)."""
     return user_name.strip().lower()
 
 
@@ -173,13 +179,19 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+        when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if when.tzinfo is None:
+        # An HTTP date is always GMT (RFC 9110 section 5.6.7); "-0000" parses as a naive datetime.
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - now)
 
 
 def decode_json(content: bytes, content_type: str | None, *, what: str) -> Any:
@@ -218,6 +230,7 @@ def error_from_response(
     retry_after = parse_retry_after(headers.get("retry-after"), now=now)
     said = f": {detail}" if detail else ""
     fields = {"status": status, "scim_type": scim_type, "detail": detail, "retry_after": retry_after}
+    token_refused = _is_token_refusal(detail, scim_type, headers.get("www-authenticate"))
     if status == 429 or (status == 500 and (detail or "").startswith(THROTTLED_DETAIL_PREFIX)):
         return RateLimitedError(f"{what} was throttled by Databricks (HTTP {status}).", **fields)
     if status == 500 and CAST_ERROR_MARKER in (detail or ""):
@@ -228,7 +241,7 @@ def error_from_response(
         )
     if status >= 500:
         return ServiceUnavailableError(f"{what} failed with HTTP {status}{said}.", **fields)
-    if status == 401 or (status == 403 and _is_token_refusal(detail)):
+    if status == 401 or (status == 403 and token_refused):
         return AuthenticationError(f"{what} was refused: the access token is invalid or expired.", **fields)
     if status == 403:
         return PermissionDeniedError(
@@ -254,6 +267,99 @@ def _error_fields(content: bytes) -> tuple[str | None, str | None]:
     return (str(detail) if detail is not None else None), (str(scim_type) if scim_type else None)
 
 
-def _is_token_refusal(detail: str | None) -> bool:
+def _is_token_refusal(detail: str | None, scim_type: str | None, challenge: str | None) -> bool:
+    # RFC 6750 section 3.1: a resource server signals a bad bearer token with error="invalid_token".
+    if "invalid_token" in (challenge or "").lower() or "token" in (scim_type or "").lower():
+        return True
     text = (detail or "").lower()
     return "token" in text and any(word in text for word in ("invalid", "expired"))
+
+
+def parse_answer(status: int, headers: Mapping[str, str], content: bytes, *, what: str, now: float) -> Any:
+    """
+    Return the decoded JSON of a successful answer (None for an empty one), or raise its typed error.
+
+    A PATCH may succeed with 200 and ``{}``, 200 and the user, or 204 and no body; all three are success.
+
+    :param status: the HTTP status.
+    :param headers: the answer's headers (case-insensitive mapping).
+    :param content: the raw body.
+    :param what: a short phrase naming the request, for messages.
+    :param now: the wall-clock time, for an HTTP-date ``Retry-After``.
+    """
+    if not 200 <= status < 300:
+        raise error_from_response(status, headers, content, what=what, now=now)
+    if status == 204 or not content.strip():
+        return None
+    return decode_json(content, headers.get("content-type"), what=what)
+
+
+def lookup_params(user_names: Iterable[str], *, start_index: int, count: int) -> dict[str, str]:
+    """
+    Build the query of one page of a ``userName`` lookup (RFC 7644 section 3.4.2).
+
+    :param user_names: the names one filter looks up.
+    :param start_index: the 1-based index of the first result wanted.
+    :param count: the page size asked for; the service may answer fewer.
+    """
+    return {
+        "filter": user_name_filter(user_names),
+        "attributes": LOOKUP_ATTRIBUTES,
+        "startIndex": str(start_index),
+        "count": str(count),
+    }
+
+
+def next_start_index(page: ListPage, *, start_index: int, count: int, found: int, most: int) -> int | None:
+    """
+    Return where the next page of a filtered listing starts, or None when nothing more can come.
+
+    The service may cap the page below ``count`` (its docs give both 100 and 10000 as the limit), so a page
+    shorter than asked ends the listing only when ``totalResults`` agrees. A filter of ``userName eq`` terms
+    matches at most one user per term, so once ``most`` users are found there is nothing left to fetch.
+
+    :param page: the page just read.
+    :param start_index: the ``startIndex`` that page was asked for with.
+    :param count: the page size asked for.
+    :param found: users collected so far for this filter, this page included.
+    :param most: the number of terms in the filter.
+    """
+    received = len(page.users)
+    if received == 0 or found >= most:
+        return None
+    if received < count and start_index + received - 1 >= page.total_results:
+        return None
+    return start_index + received
+
+
+def plan_lookup(
+    user_names: Iterable[str], *, terms: int
+) -> Generator[dict[str, str], ListPage, dict[str, ScimUser]]:
+    """
+    Plan a lookup of users by ``userName`` as few requests as the filter limit allows (a sans-I/O generator).
+
+    The generator yields the query parameters of each request; the caller sends the request and passes the
+    parsed :class:`ListPage` back with ``send``. Its return value maps each normalized ``userName`` that
+    exists to its user; a name that is absent from the map does not exist. Listing the inactive users
+    instead (``filter=active eq false``, paged) would not save requests: the names that turn out active or
+    unknown would still need these lookups, and a large account pages through every inactive user.
+
+    :param user_names: the names to look up, in any case; duplicates and blanks are dropped.
+    :param terms: the wanted number of ``or`` terms per filter, clamped by :func:`terms_per_filter`.
+    """
+    wanted = list(dict.fromkeys(normalize_user_name(name) for name in user_names if name and name.strip()))
+    found: dict[str, ScimUser] = {}
+    for batch in chunked(wanted, terms_per_filter(terms)):
+        in_batch = set(batch)
+        start: int | None = 1
+        while start is not None:
+            page = yield lookup_params(batch, start_index=start, count=len(batch))
+            matches = [user for user in page.users if user.user_name in in_batch]
+            if start > 1 and any(user.user_name in found for user in matches):
+                raise UnexpectedResponseError(
+                    f"The SCIM listing repeated users on the page at startIndex {start}; paging stopped."
+                )
+            found.update((user.user_name, user) for user in matches)
+            done = sum(1 for name in batch if name in found)
+            start = next_start_index(page, start_index=start, count=len(batch), found=done, most=len(batch))
+    return found
