@@ -8,6 +8,7 @@ format lives in :mod:`airflow_provider_dbxscim.scim` and :mod:`airflow_provider_
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -18,7 +19,12 @@ import httpx
 from tenacity import Retrying
 
 from airflow_provider_dbxscim import __version__, oauth, scim
-from airflow_provider_dbxscim.exceptions import AuthenticationError, TransportError
+from airflow_provider_dbxscim.exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    DbxScimError,
+    TransportError,
+)
 from airflow_provider_dbxscim.hooks._connection import WORKSPACE_GET_RATE, ConnectionSettings
 from airflow_provider_dbxscim.utils import ratelimit
 from airflow_provider_dbxscim.utils.masking import install_scim_query_redaction, mask
@@ -178,7 +184,14 @@ class TransportBase:
             response.status_code, response.headers, response.content, what=call.what, now=time.time()
         )
 
-    def _transport_error(self, what: str, exc: httpx.TransportError) -> TransportError:
+    def _transport_error(self, what: str, exc: httpx.TransportError) -> DbxScimError:
+        if _unknown_host(exc):
+            # A name that does not resolve (EAI_NONAME) stays unresolvable for the whole retry budget; a
+            # temporary resolver failure (EAI_AGAIN) is still retried as a transport error.
+            return ConfigurationError(
+                f"{what} failed: the host name does not resolve; check the host in the connection or in "
+                "workspace_hosts."
+            )
         return TransportError(f"{what} got no answer ({type(exc).__name__}): {exc}")
 
 
@@ -299,3 +312,13 @@ class SyncTransport(TransportBase):
         except httpx.TransportError as exc:
             raise self._transport_error(call.what, exc) from exc
         return self._read(call, response)
+
+
+def _unknown_host(exc: BaseException) -> bool:
+    """Whether a transport failure was caused by a host name that does not exist."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror) and seen.errno == socket.EAI_NONAME:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -98,7 +98,12 @@ class AccountUsersActiveTrigger(BaseTrigger):
         try:
             async with await AsyncDbxScimClient.from_connection(self.conn_id) as client:
                 while True:
-                    pending = await self._poll(client)
+                    try:
+                        # The client's own retries may wait longer than the deadline leaves; the deadline
+                        # wins, with a second's grace so a trigger restarted past it still polls once.
+                        pending = await asyncio.wait_for(self._poll(client), self._poll_budget())
+                    except TimeoutError:
+                        return self._timeout(None)
                     if pending == []:
                         return {"status": "success", "user_names": self.user_names}
                     remaining = self._remaining()
@@ -127,6 +132,9 @@ class AccountUsersActiveTrigger(BaseTrigger):
             self.log.warning("Polling failed for now, polling again in %.0f s: %s", self.poll_interval, exc)
             return None
         return list(dict.fromkeys(pending))
+
+    def _poll_budget(self) -> float | None:
+        return None if self.deadline is None else max(self._remaining(), 1.0)
 
     def _remaining(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.time()

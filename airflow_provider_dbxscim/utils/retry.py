@@ -30,22 +30,20 @@ def is_retryable(exc: BaseException, *, method: str) -> bool:
     """
     Whether a failed attempt is worth another try.
 
-    Throttling (429, or the 500 that starts with ``REQUEST_LIMIT_EXCEEDED``), 503 and failures without an
-    answer are retried for every method. A PATCH that timed out or lost its connection may have been applied;
-    sending it again is safe because replacing ``active`` with the same value is idempotent (RFC 7644 section
-    3.5.2.3). Other 5xx, such as the transient 500 with detail ``"null"``, are retried for reads only. A 4xx
-    and the 500 boolean cast error are never retried: the same request would fail the same way.
+    Throttling (429, or the 500 that starts with ``REQUEST_LIMIT_EXCEEDED``), 5xx such as the transient 500
+    with detail ``"null"``, and failures without an answer are retried. That holds for PATCH too: the only
+    PATCH this provider sends replaces ``active`` with a fixed value, which is idempotent (RFC 7644 section
+    3.5.2.3), so sending it again after a failure that may or may not have been applied is safe. A 4xx and
+    the 500 boolean cast error are never retried: the same request would fail the same way.
 
     :param exc: the error the attempt raised.
-    :param method: the HTTP method of the request; ``POST`` is the token endpoint.
+    :param method: the HTTP method of the request; ``POST`` is the token endpoint, whose 4xx are final.
     """
     if isinstance(exc, TransportError | RateLimitedError):
         return True
     if isinstance(exc, TokenError):
         return exc.status is not None and (exc.status == 429 or exc.status >= 500)
-    if isinstance(exc, ServiceUnavailableError):
-        return method == "GET" or exc.status == 503
-    return False
+    return isinstance(exc, ServiceUnavailableError)
 
 
 def retry_delay(

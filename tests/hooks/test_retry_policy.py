@@ -33,8 +33,8 @@ from airflow_provider_dbxscim.utils.retry import (
         (RateLimitedError("429", status=429), True, True),
         (RateLimitedError("500 REQUEST_LIMIT_EXCEEDED", status=500), True, True),
         (ServiceUnavailableError("503", status=503), True, True),
-        (ServiceUnavailableError("500 null", status=500, detail="null"), True, False),
-        (ServiceUnavailableError("502", status=502), True, False),
+        (ServiceUnavailableError("500 null", status=500, detail="null"), True, True),
+        (ServiceUnavailableError("502", status=502), True, True),
         (InvalidRequestError("400", status=400), False, False),
         (InvalidRequestError("409", status=409), False, False),
         (InvalidRequestError("500 cast", status=500), False, False),
@@ -44,7 +44,7 @@ from airflow_provider_dbxscim.utils.retry import (
     ],
 )
 def test_what_is_retried(exc, get, patch):
-    """Throttling, 503 and lost connections are retried for all; other 5xx for reads only; 4xx never."""
+    """Throttling, 5xx and lost connections are retried for reads and the idempotent PATCH; 4xx never."""
     assert is_retryable(exc, method="GET") is get
     assert is_retryable(exc, method="PATCH") is patch
 

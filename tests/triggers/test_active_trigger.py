@@ -221,3 +221,24 @@ def test_inactive_user_names_names_at_most_three_missing_users():
         NotFoundError, match=r"5 of 5 users do not exist in the account \(u0@x.io, u1@x.io, u2@x.io, \.\.\.\)"
     ):
         inactive_user_names(names, {}, where="in the account")
+
+
+class SlowAsyncClient(FakeAsyncClient):
+    """A client whose lookups are still retrying long after the deadline."""
+
+    async def find_account_users(self, user_names: Iterable[str]) -> dict[str, ScimUser]:
+        await asyncio.sleep(30)
+        return {}
+
+
+def test_deadline_cuts_a_poll_that_is_still_retrying(use_client):
+    """A poll whose retries outlast the deadline ends in one timeout event soon after the deadline."""
+    use_client(SlowAsyncClient([{}]))
+    trigger = AccountUsersActiveTrigger("c", ["ann@x.io"], poll_interval=0.01, deadline=time.time() + 0.05)
+    started = time.monotonic()
+
+    events = run_trigger(trigger)
+
+    assert [event["status"] for event in events] == ["timeout"]
+    assert events[0]["pending"] == ["ann@x.io"]
+    assert time.monotonic() - started < 5
