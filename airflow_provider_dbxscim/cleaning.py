@@ -79,8 +79,29 @@ def require_list(value: Any, *, name: str) -> list[Any]:
 
 
 def is_email_like(user_name: str) -> bool:
-    """Whether a normalised userName looks like an e-mail address."""
-    return bool(_EMAIL_LIKE.match(user_name))
+    """
+    Whether a normalised userName looks like an e-mail address, in printable ASCII.
+
+    A character outside ASCII in a listed address is far more often a paste accident (a zero-width space, a
+    Cyrillic look-alike of a Latin letter) than an internationalised address: set aside, it can never be
+    matched or folded onto another account's user.
+    """
+    return user_name.isascii() and user_name.isprintable() and bool(_EMAIL_LIKE.match(user_name))
+
+
+def invalid_reason(entry: str) -> str:
+    """
+    Say in one phrase why an entry set aside by :func:`clean_user_names` is not a userName, and what to do.
+
+    :param entry: an entry of :attr:`CleanResult.invalid`.
+    """
+    text = entry.strip()
+    odd = next((char for char in text if not (char.isascii() and char.isprintable())), None)
+    if odd is not None and not odd.isspace():
+        return f"contains {odd!r} (U+{ord(odd):04X}), which is not plain ASCII; retype the address"
+    if any(char.isspace() for char in text):
+        return "contains a space; remove it, or put each address on its own line"
+    return "is not an e-mail address (name@example.com); correct it or remove it from the list"
 
 
 def clean_user_names(raw: Any, *, name: str = "user_names") -> CleanResult:
@@ -185,7 +206,10 @@ def _read_json(text: str, path: Path) -> list[Any]:
     try:
         body = json.loads(text)
     except ValueError as exc:
-        raise UserListError(f"The JSON file {path} is not valid JSON: {exc}.") from exc
+        raise UserListError(
+            f"The JSON file {path} is not valid JSON ({exc}); save it as a list of userNames or "
+            '{"users": [...]}.'
+        ) from exc
     if isinstance(body, dict) and "users" in body:
         body = body["users"]
     if not isinstance(body, list):

@@ -6,6 +6,7 @@ DAGs folder, which Airflow puts on ``sys.path``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -78,6 +79,11 @@ def common_params() -> dict[str, Param]:
 def accept_user_list(cleaned: CleanResult, params: Mapping[str, Any]) -> list[str]:
     """Log what cleaning dropped, enforce ``max_users`` before any change, and return the userNames."""
     log.info("Read the user list: %s.", cleaned.describe())
+    if not cleaned.valid:
+        log.warning(
+            "The user list holds no valid userNames, so nothing will be reactivated; if users were expected, "
+            "check the list the upstream system delivered."
+        )
     if cleaned.invalid:
         log.warning(
             "Dropped %d entries that are not e-mail addresses: %s",
@@ -94,22 +100,37 @@ def accept_user_list(cleaned: CleanResult, params: Mapping[str, Any]) -> list[st
     return cleaned.valid
 
 
-@task
+@task(show_return_value_in_logs=False)
 def split_into_chunks(user_names: list[str], params: dict[str, Any] | None = None) -> list[list[str]]:
     """Split the userNames into one list per mapped reactivation task."""
     return chunk(user_names, params["chunk_size"])
 
 
-@task
+@task(show_return_value_in_logs=False)
 def users_to_confirm(results: Sequence[Mapping[str, Any]]) -> list[str]:
     """Pick the users the run reactivated everywhere it was asked to, for the sensor to confirm."""
     confirmed: list[str] = []
     for result in _materialize(results):
-        for user in result["users"]:
+        for user in _all_users(result):
             workspaces = user.get("workspaces") or []
+            if isinstance(workspaces, Mapping):
+                workspaces = [workspace["outcome"] for workspace in workspaces.values()]
             if user["outcome"] == Outcome.REACTIVATED and all(w in _ACTIVE for w in workspaces):
                 confirmed.append(user["user_name"])
+    log.info("%d reactivated users to confirm.", len(confirmed))
     return confirmed
+
+
+def _all_users(result: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A chunk's per-user records: from its XCom, or from its report when the XCom had to drop some."""
+    if result.get("users_truncated") not in ("reactivated", "all"):
+        return result["users"]
+    if not result.get("report_path"):
+        raise AirflowFailException(
+            "A chunk's result was too large for XCom and dropped its reactivated users, and no report_dir "
+            "was set to read them from; lower chunk_size or set report_dir."
+        )
+    return json.loads(Path(result["report_path"]).read_text(encoding="utf-8"))["users"]
 
 
 def total_counts(results: Iterable[Mapping[str, Any] | None]) -> dict[str, int]:
@@ -141,6 +162,9 @@ def summarize(
     counts = total_counts(produced)
     log.info("Reactivation outcomes:\n%s", outcome_table(counts))
     problems = []
+    if chunks == []:
+        log.info("The list held no valid userNames; nothing was sent.")
+        return counts
     if chunks is None:
         problems.append("the user list could not be read or split")
     elif len(produced) < len(chunks):

@@ -1,7 +1,7 @@
 """
 ### Reactivate Databricks users
 
-Reads a list of users (the bundled sample by default, or the `user_names` typed into the Trigger form),
+Reads a list of users (the `user_names` typed into the Trigger form, or the file at `user_list_path`),
 cleans it, and reactivates the users through the Databricks account SCIM API in chunks of `chunk_size`,
 one mapped task per chunk, then in the listed workspaces. A sensor confirms that the users it reactivated
 are active, and `summarize` logs a table of outcomes.
@@ -17,15 +17,24 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 from dbxscim_pipeline import EXAMPLE_DATA, accept_user_list, common_params, reactivation_pipeline
 
 from airflow_provider_dbxscim.cleaning import clean_user_names, read_user_list
 
 
-@task(task_id="read_user_list")
+@task(task_id="read_user_list", show_return_value_in_logs=False)
 def read_and_clean(params: dict[str, Any] | None = None) -> list[str]:
     """Read the list (the form's userNames win over the file), clean it and log what was dropped."""
-    raw = params["user_names"] or read_user_list(params["user_list_path"])
+    if params["user_names"]:
+        raw = params["user_names"]
+    elif params["user_list_path"]:
+        raw = read_user_list(params["user_list_path"])
+    else:
+        raise AirflowFailException(
+            "No users were given: paste userNames in the form's user_names or set user_list_path to a list "
+            f"file (the bundled sample is {EXAMPLE_DATA / 'users_to_reactivate.txt'})."
+        )
     return accept_user_list(clean_user_names(raw), params)
 
 
@@ -40,11 +49,12 @@ def read_and_clean(params: dict[str, Any] | None = None) -> list[str]:
     tags=["dbxscim", "example"],
     params={
         "user_list_path": Param(
-            str(EXAMPLE_DATA / "users_to_reactivate.txt"),
+            "",
             type="string",
-            minLength=1,
             title="User list file",
-            description="A .txt (one userName per line), .csv (userName or email column) or .json file.",
+            description="A .txt (one userName per line), .csv (userName or email column) or .json file; "
+            "used when user_names is empty. The bundled sample: "
+            f"{EXAMPLE_DATA / 'users_to_reactivate.txt'}",
         ),
         "user_names": Param(
             [],

@@ -9,6 +9,7 @@ from airflow_provider_dbxscim.cleaning import (
     chunk,
     clean_user_names,
     clean_workspace_hosts,
+    invalid_reason,
     read_user_list,
 )
 from airflow_provider_dbxscim.exceptions import ConfigurationError
@@ -41,6 +42,26 @@ def test_clean_sets_aside_entries_that_are_not_email_like():
         "None",
     ]
     assert result.blank == 2
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ("zo\u00eb@example.com", "contains 'ë' (U+00EB), which is not plain ASCII; retype the address"),
+        ("ann\u200b@example.com", "(U+200B), which is not plain ASCII"),
+        ("\u0430nn@example.com", "contains '\u0430' (U+0430)"),
+        ("ann@ex\u00e4mple.com", "(U+00E4)"),
+        ("ann smith@example.com", "contains a space; remove it, or put each address on its own line"),
+        ("ann\u00a0smith@example.com", "contains a space"),
+        ("jane@", "is not an e-mail address (name@example.com); correct it or remove it from the list"),
+    ],
+)
+def test_entries_outside_ascii_or_with_spaces_are_set_aside_with_their_reason(entry, reason):
+    """Look-alike, invisible and accented characters, inner spaces and non-addresses each get their reason."""
+    result = clean_user_names([entry])
+
+    assert result.valid == []
+    assert reason in invalid_reason(result.invalid[0])
 
 
 def test_clean_describe_counts_every_kind_of_entry():

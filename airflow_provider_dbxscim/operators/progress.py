@@ -13,30 +13,46 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 STATE_KEY = "dbxscim_reactivated"
 ACCOUNT = "account"
+IN_FLIGHT = "in_flight"
 
 
 class ReactivationProgress:
     """
-    The account and workspace user ids this task instance reactivated, saved after every change.
+    The account and workspace user ids this task instance reactivated, or was about to.
+
+    Saving is batched, because each save is a round trip to Airflow's execution API: the ids of a whole batch
+    are saved as in flight once, before its first PATCH goes, and the outcome once, at the end of the try.
+    A try killed in between leaves the in-flight ids behind; its retry, reading those users active, reports
+    them ``reactivated`` (the earlier try's PATCH is what made them so), and sends a PATCH to the ones the
+    kill stopped, which it still reads inactive. The only inexactness: a user another actor reactivated while
+    the killed try had them in flight is credited to that try.
 
     :param load: returns what was saved before, or None.
-    :param save: persists the whole value; called after each reactivation.
+    :param save: persists the whole value.
     :param where: names the storage, for the log.
     """
 
-    def __init__(self, load: Callable[[], Any], save: Callable[[dict[str, list[str]]], None], where: str):
+    def __init__(self, load: Callable[[], Any], save: Callable[[dict[str, Any]], None], where: str):
         self._save = save
         self.where = where
-        saved = load()
+        self._lock = threading.Lock()
         self._ids: dict[str, set[str]] = {}
+        self._in_flight: dict[str, set[str]] = {}
+        saved = load()
         if isinstance(saved, Mapping):
             self._ids = {scope: set(ids) for scope, ids in saved.items() if isinstance(ids, list)}
+            earlier = saved.get(IN_FLIGHT)
+            if isinstance(earlier, Mapping):
+                for scope, ids in earlier.items():
+                    if isinstance(ids, list):
+                        self._ids.setdefault(scope, set()).update(ids)
 
     @classmethod
     def for_task(cls, context: Mapping[str, Any], progress_file: Path | None) -> ReactivationProgress:
@@ -58,13 +74,35 @@ class ReactivationProgress:
         return not any(self._ids.values())
 
     def was_reactivated(self, user_id: str, workspace_host: str | None = None) -> bool:
-        """Whether an earlier try reactivated this user (in ``workspace_host``, or at the account level)."""
+        """Whether an earlier try reactivated this user, or had a PATCH for them in flight when it died."""
         return user_id in self._ids.get(workspace_host or ACCOUNT, set())
 
+    def intend(self, user_ids: Collection[str], workspace_host: str | None = None) -> None:
+        """Save, before the first PATCH of a batch goes, the ids the batch is about to reactivate."""
+        if not user_ids:
+            return
+        with self._lock:
+            self._in_flight.setdefault(workspace_host or ACCOUNT, set()).update(user_ids)
+            self._store()
+
     def remember(self, user_id: str, workspace_host: str | None = None) -> None:
-        """Record a reactivation and save at once, so a try killed mid-batch loses nothing."""
-        self._ids.setdefault(workspace_host or ACCOUNT, set()).add(user_id)
-        self._save({scope: sorted(ids) for scope, ids in self._ids.items()})
+        """Record one reactivation in memory; :meth:`save` stores it. Safe to call from several threads."""
+        scope = workspace_host or ACCOUNT
+        with self._lock:
+            self._ids.setdefault(scope, set()).add(user_id)
+            self._in_flight.get(scope, set()).discard(user_id)
+
+    def save(self) -> None:
+        """Store what this try did, dropping the in-flight marks of PATCHes that failed; once per try."""
+        with self._lock:
+            self._in_flight.clear()
+            self._store()
+
+    def _store(self) -> None:
+        value: dict[str, Any] = {scope: sorted(ids) for scope, ids in self._ids.items()}
+        if any(self._in_flight.values()):
+            value[IN_FLIGHT] = {scope: sorted(ids) for scope, ids in self._in_flight.items()}
+        self._save(value)
 
 
 def _read_json(path: Path) -> Any:

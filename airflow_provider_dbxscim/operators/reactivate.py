@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider_dbxscim.cleaning import clean_user_names, clean_workspace_hosts, require_list
+from airflow_provider_dbxscim.cleaning import (
+    clean_user_names,
+    clean_workspace_hosts,
+    invalid_reason,
+    require_list,
+)
 from airflow_provider_dbxscim.exceptions import (
     AuthenticationError,
     ConfigurationError,
@@ -72,6 +78,9 @@ class ReactivateAccountUserOperator(BaseOperator):
         userName there. (templated)
     :param dry_run: read everything, change nothing, report ``would_reactivate``. (templated)
     :param max_users: fail before any change when more users than this are given.
+    :param max_parallel_patches: PATCH requests in flight at once. The hook's shared limiter keeps the
+        account's rate whatever this is; more than one keeps that rate when a round trip is slower than the
+        gap between two PATCHes (at 2 per second, a round trip over 0.5 s).
     :param deny_list: userNames or account ids never to reactivate (``denied``). (templated)
     :param skip_idp_managed: leave users with an ``externalId`` alone (``skipped_idp_managed``); otherwise
         they are reactivated with a warning that the identity provider's next sync may deactivate them again.
@@ -101,6 +110,7 @@ class ReactivateAccountUserOperator(BaseOperator):
         workspace_hosts: Any = None,
         dry_run: bool | str = False,
         max_users: int = 1000,
+        max_parallel_patches: int = 4,
         deny_list: Any = None,
         skip_idp_managed: bool = False,
         fail_on: str = "failed",
@@ -112,12 +122,17 @@ class ReactivateAccountUserOperator(BaseOperator):
             raise ValueError(f"fail_on must be one of {sorted(FAIL_ON)}, got {fail_on!r}.")
         if not isinstance(max_users, int) or max_users < 1:
             raise ValueError(f"max_users must be a positive integer, got {max_users!r}.")
+        if not isinstance(max_parallel_patches, int) or not 1 <= max_parallel_patches <= 16:
+            raise ValueError(
+                f"max_parallel_patches must be an integer from 1 to 16, got {max_parallel_patches!r}."
+            )
         self.user_names = user_names
         self.user_ids = user_ids
         self.dbxscim_conn_id = dbxscim_conn_id
         self.workspace_hosts = workspace_hosts
         self.dry_run = dry_run
         self.max_users = max_users
+        self.max_parallel_patches = max_parallel_patches
         self.deny_list = deny_list
         self.skip_idp_managed = skip_idp_managed
         self.fail_on = fail_on
@@ -132,20 +147,28 @@ class ReactivateAccountUserOperator(BaseOperator):
                 "(e.g. map the operator over chunks) or raise max_users."
             )
         if not targets:
-            self.log.warning("No valid userNames or user ids were given; nothing to reactivate.")
+            self.log.warning(
+                "No valid userNames or user ids were given; nothing to reactivate. If users were expected, "
+                "check what the upstream task passed as user_names."
+            )
+        if plan.invalid:
+            self.log.warning(
+                "%d entries are not e-mail addresses and were left out; the result gives each one's reason: "
+                "correct them and run again.",
+                len(plan.invalid),
+            )
 
         report_path = self._report_path(context)
         progress_file = report_path.with_suffix(".progress.json") if report_path else None
         progress = ReactivationProgress.for_task(context, progress_file)
-        records = [
-            UserRecord(entry, None, Outcome.INVALID, "not an e-mail address") for entry in plan.invalid
-        ]
+        records = [UserRecord(entry, None, Outcome.INVALID, invalid_reason(entry)) for entry in plan.invalid]
         if targets:
             with DbxScimHook(self.dbxscim_conn_id) as hook:
                 found = self._look_up(hook, plan)
                 records += self._reactivate_accounts(hook, found, plan, progress)
                 for host in plan.workspace_hosts:
                     self._reactivate_in_workspace(hook, host, records, plan, progress)
+            progress.save()
 
         result = build_xcom(
             records,
@@ -206,28 +229,62 @@ class ReactivateAccountUserOperator(BaseOperator):
         progress: ReactivationProgress,
     ) -> list[UserRecord]:
         records: list[UserRecord] = []
-        stop: DbxScimError | None = None
+        batch: list[tuple[UserRecord, ScimUser]] = []
         for key, user in found:
             record, send_patch = self._decide(key, user, plan, progress)
             records.append(record)
-            if not send_patch or user is None:
-                continue
-            if stop is not None:
-                record.outcome, record.detail = (
-                    Outcome.FAILED,
-                    f"Not attempted after an earlier error: {stop}",
-                )
-                continue
-            try:
-                hook.set_account_user_active(user.id, True)
-            except Exception as exc:
-                record.outcome, record.detail = Outcome.FAILED, self._warn_failure(exc, user.user_name, "")
-                if isinstance(exc, _STOP_THE_BATCH):
-                    stop = exc
-                continue
-            progress.remember(user.id)
+            if send_patch and user is not None:
+                batch.append((record, user))
+        progress.intend([user.id for _, user in batch])
+        self._send_patches(batch, lambda user: hook.set_account_user_active(user.id, True), progress, None)
         self._warn_about_idp_managed(records)
         return records
+
+    def _send_patches(
+        self,
+        batch: list[tuple[UserRecord, ScimUser]],
+        send: Callable[[ScimUser], None],
+        progress: ReactivationProgress,
+        host: str | None,
+    ) -> None:
+        """
+        Send one PATCH per user, a few at a time, and record each outcome on its record.
+
+        The hook's shared limiter spaces the PATCHes at the account's rate; several in flight keep that rate
+        when one round trip takes longer than the gap between two PATCHes. After an error that every later
+        request would meet too, no new PATCH starts and the rest are reported not attempted.
+        """
+        stop: list[DbxScimError] = []
+
+        def patch_one(record: UserRecord, user: ScimUser) -> None:
+            if stop:
+                self._set_outcome(
+                    record, host, user, Outcome.FAILED, f"Not attempted after an earlier error: {stop[0]}"
+                )
+                return
+            try:
+                send(user)
+            except Exception as exc:
+                detail = self._warn_failure(exc, user.user_name, host or "")
+                self._set_outcome(record, host, user, Outcome.FAILED, detail)
+                if isinstance(exc, _STOP_THE_BATCH):
+                    stop.append(exc)
+                return
+            progress.remember(user.id, host)
+            self._set_outcome(record, host, user, Outcome.REACTIVATED, None)
+
+        with ThreadPoolExecutor(self.max_parallel_patches, thread_name_prefix="dbxscim-patch") as pool:
+            for done in [pool.submit(patch_one, record, user) for record, user in batch]:
+                done.result()
+
+    @staticmethod
+    def _set_outcome(
+        record: UserRecord, host: str | None, user: ScimUser, outcome: Outcome, detail: str | None
+    ) -> None:
+        if host is None:
+            record.outcome, record.detail = outcome, detail
+        else:
+            record.workspaces[host] = WorkspaceRecord(user.id, outcome, detail)
 
     def _decide(
         self, key: str, user: ScimUser | None, plan: _Plan, progress: ReactivationProgress
@@ -240,6 +297,7 @@ class ReactivateAccountUserOperator(BaseOperator):
         record = UserRecord(user.user_name, user.id, Outcome.REACTIVATED, idp_managed=bool(user.external_id))
         if user.active and progress.was_reactivated(user.id):
             record.detail = EARLIER_TRY
+            progress.remember(user.id)
         elif user.active:
             record.outcome = Outcome.ALREADY_ACTIVE
         elif user.external_id and self.skip_idp_managed:
@@ -271,34 +329,36 @@ class ReactivateAccountUserOperator(BaseOperator):
             for record in eligible:
                 record.workspaces[host] = WorkspaceRecord(None, Outcome.FAILED, detail)
             return
+        batch: list[tuple[UserRecord, ScimUser]] = []
         for record in eligible:
             user = users.get(record.user_name or "")
-            record.workspaces[host] = self._reactivate_workspace_user(hook, host, user, plan, progress)
+            decided = self._decide_workspace(host, user, plan, progress)
+            if decided is not None:
+                record.workspaces[host] = decided
+            elif user is not None:
+                batch.append((record, user))
+        progress.intend([user.id for _, user in batch], host)
+        self._send_patches(
+            batch, lambda user: hook.set_workspace_user_active(host, user.id, True), progress, host
+        )
         counts = Counter(str(r.workspaces[host].outcome) for r in eligible)
         self.log.info("Workspace %s: %s.", host, dict(counts))
 
-    def _reactivate_workspace_user(
-        self,
-        hook: DbxScimHook,
-        host: str,
-        user: ScimUser | None,
-        plan: _Plan,
-        progress: ReactivationProgress,
-    ) -> WorkspaceRecord:
+    @staticmethod
+    def _decide_workspace(
+        host: str, user: ScimUser | None, plan: _Plan, progress: ReactivationProgress
+    ) -> WorkspaceRecord | None:
+        """Decide a workspace user's outcome from the read alone; None means the user needs a PATCH."""
         if user is None:
             return WorkspaceRecord(None, Outcome.NOT_FOUND, "not a user of this workspace")
         if user.active and progress.was_reactivated(user.id, host):
+            progress.remember(user.id, host)
             return WorkspaceRecord(user.id, Outcome.REACTIVATED, EARLIER_TRY)
         if user.active:
             return WorkspaceRecord(user.id, Outcome.ALREADY_ACTIVE)
         if plan.dry_run:
             return WorkspaceRecord(user.id, Outcome.WOULD_REACTIVATE)
-        try:
-            hook.set_workspace_user_active(host, user.id, True)
-        except Exception as exc:
-            return WorkspaceRecord(user.id, Outcome.FAILED, self._warn_failure(exc, user.user_name, host))
-        progress.remember(user.id, host)
-        return WorkspaceRecord(user.id, Outcome.REACTIVATED)
+        return None
 
     def _warn_failure(self, exc: Exception, who: str, host: str) -> str:
         """Log one warning for a failed user and return the detail for their record."""

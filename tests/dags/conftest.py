@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,8 +31,8 @@ def emulator_process(demo_emulator) -> EmulatorProcess:
 
 
 @pytest.fixture(scope="session")
-def airflow_env(tmp_path_factory, demo_emulator) -> dict[str, str]:
-    """Environment of a throw-away Airflow home on SQLite, migrated once for the session."""
+def airflow_env(tmp_path_factory, demo_emulator, migrated_airflow_db) -> dict[str, str]:
+    """Environment of a throw-away Airflow home on SQLite, a copy of the session's migrated database."""
     home = tmp_path_factory.mktemp("airflow_home")
     connection = {
         "conn_type": "dbxscim",
@@ -53,14 +54,7 @@ def airflow_env(tmp_path_factory, demo_emulator) -> dict[str, str]:
         "DBXSCIM_RATE_LIMIT_DIR": str(home / "ratelimit"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        env=env,
-        capture_output=True,
-        timeout=600,
-        stdin=subprocess.DEVNULL,
-        check=True,
-    )
+    shutil.copyfile(migrated_airflow_db, home / "airflow.db")
     return env
 
 

@@ -79,12 +79,12 @@ def test_dags_share_one_pipeline(dag_bag, dag_id):
 
 
 def test_main_dag_form_limits(dag_bag):
-    """The Trigger form bounds the chunk size and defaults to the bundled sample list."""
+    """The Trigger form bounds the chunk size and names no list file by default."""
     params = dag_bag.dags["dbxscim_reactivate_users"].params
 
     chunk_size = params.get_param("chunk_size")
     assert (chunk_size.value, chunk_size.schema["minimum"], chunk_size.schema["maximum"]) == (250, 1, 500)
-    assert Path(params["user_list_path"]).is_file()
+    assert params["user_list_path"] == ""
     assert params["user_names"] == []
     assert params["conn_id"] == "dbxscim_default"
 
@@ -114,7 +114,12 @@ def test_main_dag_reactivates_the_sample_list(run_airflow, emulator_process, tmp
     """A real ``airflow dags test`` run reactivates the sample's inactive users in chunks, account first."""
     expected = expected_outcomes(EXAMPLE_DATA / "users_to_reactivate.txt")
     workspace = emulator_process.workspace_url("engineering")
-    conf = {"chunk_size": 25, "report_dir": str(tmp_path), "workspace_hosts": [workspace]}
+    conf = {
+        "chunk_size": 25,
+        "report_dir": str(tmp_path),
+        "workspace_hosts": [workspace],
+        "user_list_path": str(EXAMPLE_DATA / "users_to_reactivate.txt"),
+    }
 
     run_airflow("dags", "test", "dbxscim_reactivate_users", "-c", json.dumps(conf))
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,31 @@ def test_accept_user_list_returns_the_valid_names(pipeline):
     cleaned = clean_user_names(["A@x.io", "a@x.io", "nope"])
 
     assert pipeline.accept_user_list(cleaned, {"max_users": 10}) == ["a@x.io"]
+
+
+def test_summarize_succeeds_when_the_list_was_empty(pipeline):
+    """An upstream list with no valid userNames is a run with nothing to do, not a failure."""
+    counts = pipeline.summarize.function([], [], [])
+
+    assert sum(counts.values()) == 0
+
+
+def test_users_to_confirm_reads_the_report_when_the_xcom_dropped_them(pipeline, tmp_path):
+    """When a chunk's XCom had to drop its reactivated records, they are read back from its report."""
+    report = tmp_path / "chunk.json"
+    report.write_text(
+        json.dumps({"users": [{"user_name": "a@x.io", "outcome": "reactivated", "workspaces": {}}]})
+    )
+    result = {"users": [], "users_truncated": "reactivated", "report_path": str(report)}
+
+    confirmed = pipeline.users_to_confirm.function([result])
+
+    assert confirmed == ["a@x.io"]
+
+
+def test_users_to_confirm_fails_when_dropped_users_cannot_be_read(pipeline):
+    """Without a report, a truncated XCom fails the step instead of confirming nobody."""
+    result = {"users": [], "users_truncated": "all", "report_path": None}
+
+    with pytest.raises(AirflowFailException, match="lower chunk_size or set report_dir"):
+        pipeline.users_to_confirm.function([result])

@@ -12,6 +12,7 @@ from airflow_provider_dbxscim.exceptions import (
     ServiceUnavailableError,
 )
 from airflow_provider_dbxscim.operators.outcomes import XCOM_BUDGET_BYTES, serialized_size
+from airflow_provider_dbxscim.operators.progress import ReactivationProgress
 from airflow_provider_dbxscim.operators.reactivate import ReactivateAccountUserOperator
 
 WS = "https://dbc-1.cloud.databricks.com"
@@ -213,7 +214,8 @@ def test_empty_list_succeeds_with_a_warning_and_no_request(context, mocker):
 
     assert sum(result["counts"].values()) == 0
     assert {
-        "event": "No valid userNames or user ids were given; nothing to reactivate.",
+        "event": "No valid userNames or user ids were given; nothing to reactivate. If users were expected, "
+        "check what the upstream task passed as user_names.",
         "log_level": "warning",
     } in logs
     hook_class.assert_not_called()
@@ -323,6 +325,23 @@ def test_retry_reports_users_an_earlier_try_reactivated(fake_hook, context):
     assert result["users"][0]["detail"] == "reactivated by an earlier try of this task"
     assert result["users"][0]["workspaces"] == ["reactivated"]
     assert fake_hook.patches == []
+
+
+def test_retry_after_a_kill_between_the_patch_and_the_memory_reports_reactivated(fake_hook, context, mocker):
+    """A try killed after its PATCH went through but before it saved that is followed by a truthful retry."""
+    fake_hook.add("ann@x.io", active=False, user_id="1001")
+    operator = make_operator(user_names=["ann@x.io"])
+    killed = mocker.patch.object(ReactivationProgress, "remember", side_effect=KeyboardInterrupt)
+    with pytest.raises(KeyboardInterrupt):
+        operator.execute(context)
+    mocker.stop(killed)
+
+    result = operator.execute(context)
+
+    assert outcomes(result) == {"ann@x.io": "reactivated"}
+    assert result["users"][0]["detail"] == "reactivated by an earlier try of this task"
+    assert fake_hook.patches == [("account", "1001")]
+    assert context["task_state_store"].values == {"dbxscim_reactivated": {"account": ["1001"]}}
 
 
 def test_retry_memory_falls_back_to_a_file_next_to_the_report(fake_hook, context, tmp_path):
