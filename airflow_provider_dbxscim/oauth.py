@@ -42,10 +42,17 @@ class AccessToken:
 
     value: str = field(repr=False)
     expires_at: float
+    lifetime: float = math.inf
 
     def usable(self, now: float, margin: float) -> bool:
-        """Whether the token has more than ``margin`` seconds left at ``now`` (monotonic seconds)."""
-        return now + margin < self.expires_at
+        """
+        Whether the token has more than ``margin`` seconds left at ``now`` (monotonic seconds).
+
+        A token that lives shorter than twice the margin (a proxy or a test service issuing 10 s tokens) would
+        never count as usable, and every request would fetch a new one; such a token is refreshed half-way
+        through its lifetime instead.
+        """
+        return now + min(margin, self.lifetime / 2) < self.expires_at
 
 
 def account_token_url(host: str, account_id: str) -> str:
@@ -105,13 +112,14 @@ def parse_token_response(
     if token_type.lower() != "bearer":
         raise TokenError(f"The token endpoint {url} issued a {token_type!r} token; expected Bearer.")
     try:
-        # One known fake sends expires_in as a numeric string; both forms mean seconds.
+        # RFC 6749 section 5.1 makes expires_in a number, but some servers and proxies send a numeric string;
+        # both mean seconds.
         expires_in = float(body.get("expires_in", 3600))
     except (TypeError, ValueError) as exc:
         raise TokenError(f"The token endpoint {url} sent an unreadable expires_in.") from exc
     if not math.isfinite(expires_in) or expires_in <= 0:
         raise TokenError(f"The token endpoint {url} sent an expires_in that is not a positive number.")
-    return AccessToken(value=body["access_token"], expires_at=now + expires_in)
+    return AccessToken(value=body["access_token"], expires_at=now + expires_in, lifetime=expires_in)
 
 
 def _token_refusal(

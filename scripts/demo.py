@@ -39,7 +39,7 @@ def main() -> int:
     step("Starting the Databricks account API emulator with the bundled seed")
     with start_emulator_process(seed=EXAMPLE_SEED, config={"rate_limit_patch": PATCH_RATE}) as emulator:
         print(f"   emulator at {emulator.url}, PATCH limit {PATCH_RATE:g}/s")
-        env["AIRFLOW_CONN_DBXSCIM_DEFAULT"] = connection_uri(emulator)
+        env["AIRFLOW_CONN_DBXSCIM_DEFAULT"] = connection_json(emulator)
         before = {user["userName"]: user for user in emulator.state.users()}
 
         step(f"Running `airflow dags test {DAG_ID}` (log: .demo/dags-test.log)")
@@ -80,7 +80,7 @@ def airflow_env(home: Path) -> dict[str, str]:
     return env
 
 
-def connection_uri(emulator: EmulatorProcess) -> str:
+def connection_json(emulator: EmulatorProcess) -> str:
     """The ``dbxscim_default`` connection pointing at the emulator, as Airflow reads it from the env."""
     return json.dumps(
         {

@@ -144,6 +144,16 @@ def test_token_is_unusable_within_the_margin():
     assert not token.usable(40.0, oauth.DEFAULT_REFRESH_MARGIN)
 
 
+def test_short_lived_token_is_refreshed_half_way_through_its_life():
+    """A token living shorter than twice the margin stays usable for half its lifetime, not for no time."""
+    token = oauth.parse_token_response(
+        200, JSON, json.dumps({"access_token": "t", "expires_in": 10}).encode(), url=URL, now=100.0
+    )
+
+    assert token.usable(104.9, oauth.DEFAULT_REFRESH_MARGIN)
+    assert not token.usable(105.0, oauth.DEFAULT_REFRESH_MARGIN)
+
+
 @pytest.mark.parametrize(
     ("host", "expected"),
     [

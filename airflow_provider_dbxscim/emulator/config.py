@@ -18,7 +18,17 @@ DEFAULT_CLIENT_SECRET = "dbxscim-demo-secret"
 
 RETRY_AFTER_FORMATS = ("integer", "decimal", "http_date", "absent")
 PATCH_RESPONSES = ("empty_object", "no_content", "resource")
-FAULT_KINDS = ("drop", "429", "503", "500_null", "non_json", "empty_body", "html", "token_throttle")
+FAULT_KINDS = (
+    "drop",
+    "429",
+    "503",
+    "500_null",
+    "throttle_500",
+    "non_json",
+    "empty_body",
+    "html",
+    "token_throttle",
+)
 _OPTIONAL_INT_SWITCHES = frozenset({"max_concurrent_requests"})
 
 
@@ -99,6 +109,8 @@ class EmulatorConfig:
     """Probability of a 503 with ``Retry-After``."""
     fault_rate_500_null: float = 0.0
     """Probability of a transient 500 whose SCIM detail is ``"null"``."""
+    fault_rate_throttle_500: float = 0.0
+    """Probability of a SCIM 500 whose detail starts ``REQUEST_LIMIT_EXCEEDED`` (throttling as a 500)."""
     fault_rate_non_json: float = 0.0
     """Probability of a 500 with a plain-text body."""
     fault_rate_empty_body: float = 0.0

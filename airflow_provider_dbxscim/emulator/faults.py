@@ -23,6 +23,8 @@ from airflow_provider_dbxscim.emulator.responses import (
 
 TOKEN_KINDS = frozenset({"token", "ws_token"})
 TOKEN_THROTTLED = "Temporarily throttled, too many requests"
+# Throttling the service reports as a SCIM 500 instead of a 429; callers can match the detail's prefix.
+THROTTLED_500_DETAIL = "REQUEST_LIMIT_EXCEEDED: rate limit exceeded for this account"
 
 
 class FaultInjector:
@@ -112,6 +114,8 @@ def fault_response(fault: str, config: EmulatorConfig, wall_now: float) -> Respo
     if fault == "500_null":
         # The service sometimes answers a SCIM 500 whose detail is the text "null"; a retry succeeds.
         return scim_error(500, "null")
+    if fault == "throttle_500":
+        return scim_error(500, f"{THROTTLED_500_DETAIL}, please retry later")
     if fault == "non_json":
         return plain_text(500, "upstream connect error or disconnect/reset before headers")
     if fault == "empty_body":

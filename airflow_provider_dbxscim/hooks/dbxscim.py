@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from airflow.exceptions import AirflowException
+from airflow.sdk.bases.hook import BaseHook
 
 from airflow_provider_dbxscim import CONN_TYPE, oauth, scim
 from airflow_provider_dbxscim.exceptions import UnexpectedResponseError
@@ -17,11 +18,6 @@ from airflow_provider_dbxscim.hooks._connection import ConnectionSettings
 from airflow_provider_dbxscim.hooks._transport import Audience, Call, SyncTransport
 from airflow_provider_dbxscim.scim import ScimUser
 from airflow_provider_dbxscim.utils.masking import mask
-
-try:
-    from airflow.sdk.bases.hook import BaseHook
-except ImportError:  # Airflow 2
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
 
 
 class DbxScimHook(BaseHook):

@@ -15,6 +15,8 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from airflow.sdk.bases.hook import BaseHook
+from airflow.sdk.definitions._internal.logging_mixin import LoggingMixin
 from tenacity import AsyncRetrying
 
 from airflow_provider_dbxscim import oauth, scim
@@ -24,16 +26,6 @@ from airflow_provider_dbxscim.hooks._transport import USER_AGENT, Audience, Call
 from airflow_provider_dbxscim.scim import ScimUser
 from airflow_provider_dbxscim.utils.masking import amask
 from airflow_provider_dbxscim.utils.retry import retry_policy
-
-try:
-    from airflow.sdk.bases.hook import BaseHook
-except ImportError:  # Airflow 2
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
-
-try:
-    from airflow.sdk.definitions._internal.logging_mixin import LoggingMixin
-except ImportError:  # Airflow 2
-    from airflow.utils.log.logging_mixin import LoggingMixin  # type: ignore[no-redef]
 
 
 class AsyncTransport(TransportBase):

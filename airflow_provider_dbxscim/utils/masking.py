@@ -7,11 +7,7 @@ import logging
 from typing import Any
 
 import httpx
-
-try:
-    from airflow.sdk.log import mask_secret as _mask_secret
-except ImportError:  # Airflow before the task SDK split
-    from airflow.utils.log.secrets_masker import mask_secret as _mask_secret
+from airflow.sdk.log import mask_secret as _mask_secret
 
 try:
     from airflow.sdk.log import amask_secret as _amask_secret

@@ -28,6 +28,11 @@ def check_500_null(response: httpx.Response) -> None:
     assert response.json()["detail"] == "null"
 
 
+def check_throttle_500(response: httpx.Response) -> None:
+    assert response.status_code == 500
+    assert response.json()["detail"].startswith("REQUEST_LIMIT_EXCEEDED")
+
+
 def check_non_json(response: httpx.Response) -> None:
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("text/plain")
@@ -55,6 +60,7 @@ def check_untouched(response: httpx.Response) -> None:
         ("fault_rate_429", 1.0, check_429),
         ("fault_rate_503", 1.0, check_503),
         ("fault_rate_500_null", 1.0, check_500_null),
+        ("fault_rate_throttle_500", 1.0, check_throttle_500),
         ("fault_rate_non_json", 1.0, check_non_json),
         ("fault_rate_empty_body", 1.0, check_empty_body),
         ("fault_rate_html", 1.0, check_html),

@@ -42,6 +42,20 @@ def test_token_is_refreshed_before_it_expires(hook, emu, fake_time, requests_of)
     assert requests_of("scim_list") == {"200": 1}
 
 
+def test_short_lived_tokens_are_reused_until_half_their_lifetime(hook, emu, fake_time, requests_of):
+    """Ten-second tokens serve the calls of their first five seconds instead of one token per call."""
+    emu.state.configure(token_lifetime_seconds=10, token_expiry_margin_seconds=2)
+
+    for _ in range(4):
+        hook.find_account_users(["a@example.com"])
+        fake_time.advance(1)
+    fake_time.advance(2)
+    hook.find_account_users(["a@example.com"])
+
+    assert requests_of("token") == {"200": 2}
+    assert requests_of("scim_list") == {"200": 5}
+
+
 def test_expires_in_as_a_string_is_understood(hook, emu, fake_time, requests_of):
     """A token whose expires_in came as a string is cached for its lifetime like any other."""
     emu.state.configure(expires_in_as_string=True)
