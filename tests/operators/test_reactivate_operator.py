@@ -301,9 +301,10 @@ def test_a_permission_error_stops_the_batch(fake_hook, context):
     for i in range(3):
         fake_hook.add(f"u{i}@x.io", active=False, user_id=str(i))
     fake_hook.errors["0"] = PermissionDeniedError("PATCH user 0 was forbidden (HTTP 403).", status=403)
+    operator = make_operator(user_names=["u0@x.io", "u1@x.io", "u2@x.io"], max_parallel_patches=1)
 
     with pytest.raises(DbxScimError, match="3 of 3 users ended as failed"):
-        make_operator(user_names=["u0@x.io", "u1@x.io", "u2@x.io"]).execute(context)
+        operator.execute(context)
 
     pushed = context["ti"].xcom_push.call_args.kwargs["value"]
     assert pushed["users"][2]["detail"].startswith("Not attempted after an earlier error: PATCH user 0")
