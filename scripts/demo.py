@@ -50,9 +50,11 @@ def main() -> int:
 
         after = {user["userName"]: user for user in emulator.state.users()}
         patches = [p for p in emulator.state.stats()["patches"] if p["status"] in (200, 204)]
+        secrets = [emulator.client_secret, *emulator.state.issued_tokens()]
     counts = outcome_counts(reports)
     print_counts(counts)
     problems = check_final_state(before, after, patches)
+    problems += find_secrets(secrets)
     if code != 0:
         problems.insert(0, f"airflow dags test exited with {code}; see .demo/dags-test.log")
     if not counts:
@@ -60,7 +62,10 @@ def main() -> int:
     for problem in problems:
         print(f"FAILED: {problem}")
     if not problems:
-        print("OK: every listed inactive user is active now, and no other user changed.")
+        print(
+            "OK: every listed inactive user is active now, no other user changed, and neither the client "
+            f"secret nor any of the {len(secrets) - 1} issued tokens appears in .demo/."
+        )
     return 1 if problems else 0
 
 
@@ -126,6 +131,16 @@ def print_counts(counts: Counter[str]) -> None:
     for outcome, count in sorted(counts.items(), key=lambda item: -item[1]):
         print(f"{outcome:<16} {count:>5}")
     print(f"{'total':<16} {sum(counts.values()):>5}\n")
+
+
+def find_secrets(secrets: list[str]) -> list[str]:
+    """Search every text file the run left (the command's output and the Airflow logs) for a secret."""
+    leaks = []
+    for path in sorted(p for p in DEMO.rglob("*") if p.is_file() and p.suffix in (".log", ".json", "")):
+        text = path.read_text(errors="replace")
+        if any(secret in text for secret in secrets):
+            leaks.append(f"a client secret or access token appears in {path.relative_to(REPO)}")
+    return leaks
 
 
 def check_final_state(before: dict[str, dict], after: dict[str, dict], patches: list[dict]) -> list[str]:
