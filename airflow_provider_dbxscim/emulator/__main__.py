@@ -50,7 +50,12 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """
     switches: dict[str, Any] = {}
     if args.config:
-        switches.update(json.loads(args.config.read_text()))
+        try:
+            switches.update(json.loads(args.config.read_text()))
+        except ValueError as exc:
+            raise ValueError(
+                f"the --config file {args.config} is not a JSON object of switches: {exc}"
+            ) from exc
     for assignment in args.set:
         name, value = parse_switch(assignment)
         switches[name] = value
