@@ -19,8 +19,9 @@ from airflow_provider_dbxscim.exceptions import (
     TransportError,
 )
 
-# A Retry-After longer than this is treated as this: a task should fail and be retried by Airflow rather
-# than hold a worker slot for minutes.
+# A Retry-After longer than this is not waited for here: the request fails at once, so the task fails and
+# Airflow's own retry comes back later, instead of a worker slot being held for minutes or the service being
+# asked again before the time it named.
 RETRY_AFTER_CAP = 60.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -99,6 +100,9 @@ def retry_policy(
     """
 
     def stop(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if (getattr(exc, "retry_after", None) or 0.0) > RETRY_AFTER_CAP:
+            return True
         return clock() + state.upcoming_sleep > deadline
 
     def warn(state: RetryCallState) -> None:

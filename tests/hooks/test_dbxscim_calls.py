@@ -131,14 +131,15 @@ def test_retry_after_is_honoured(hook, emu, fake_time, style, low, high):
     assert low <= fake_time.waits[0] <= high
 
 
-def test_retry_after_is_capped(hook, emu, fake_time):
-    """A Retry-After of an hour is waited for at most a minute."""
+def test_a_retry_after_beyond_the_cap_fails_at_once(hook, emu, fake_time):
+    """A Retry-After of an hour is neither waited for nor cut short: the call fails for Airflow to retry."""
     emu.state.configure(fault_rate_503=1.0, fault_route_kinds=["scim_list"], fault_retry_after_seconds=3600)
-    _heal_after(fake_time, emu, 1, fault_rate_503=0.0)
 
-    hook.find_account_users(["a@example.com"])
+    with pytest.raises(ServiceUnavailableError) as caught:
+        hook.find_account_users(["a@example.com"])
 
-    assert fake_time.waits == [60.0]
+    assert caught.value.retry_after == 3600
+    assert fake_time.waits == []
 
 
 def test_retries_stop_at_max_wait(connect, emu, fake_time, requests_of):
