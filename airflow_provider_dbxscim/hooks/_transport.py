@@ -105,6 +105,9 @@ class TransportBase:
     :param log: the caller's logger.
     """
 
+    #: How a subclass waits: ``time.sleep`` or ``asyncio.sleep`` (or a fake in tests).
+    _sleep: Callable[[float], Any]
+
     def __init__(
         self,
         settings: ConnectionSettings,
@@ -128,6 +131,24 @@ class TransportBase:
 
     def _deadline(self) -> float:
         return self._clock() + self._max_wait
+
+    def _client_options(self) -> dict[str, Any]:
+        """Keyword arguments of the ``httpx.Client`` or ``httpx.AsyncClient`` of a transport."""
+        return {"timeout": self._timeout, "headers": {"Accept": scim.ACCEPT, "User-Agent": USER_AGENT}}
+
+    def _token_request(self) -> dict[str, Any]:
+        """Keyword arguments of the token POST: HTTP Basic client credentials and the form (RFC 6749 4.4)."""
+        return {
+            "data": oauth.TOKEN_FORM,
+            "auth": (self.settings.client_id, self.settings.client_secret),
+            "headers": {"Accept": "application/json"},
+        }
+
+    def _policy(self, method: str, what: str, deadline: float) -> dict[str, Any]:
+        """The tenacity arguments of one request, waiting with this transport's sleep."""
+        return retry_policy(
+            method=method, what=what, deadline=deadline, clock=self._clock, sleep=self._sleep, log=self._log
+        )
 
     def _cached_token(self, audience: Audience) -> str | None:
         token = self._tokens.get(audience.token_url)
@@ -207,9 +228,7 @@ class SyncTransport(TransportBase):
     ) -> None:
         super().__init__(settings, **kwargs)
         self._sleep = sleep
-        self._client = httpx.Client(
-            timeout=self._timeout, headers={"Accept": scim.ACCEPT, "User-Agent": USER_AGENT}
-        )
+        self._client = httpx.Client(**self._client_options())
         self._guard = threading.Lock()
         self._token_locks: dict[str, threading.Lock] = {}
         self._limiter_guard = threading.Lock()
@@ -231,14 +250,8 @@ class SyncTransport(TransportBase):
             cached = self._cached_token(audience)
             if cached is not None:
                 return cached
-            policy = retry_policy(
-                method="POST",
-                what=f"Token request to {audience.token_url}",
-                deadline=deadline if deadline is not None else self._deadline(),
-                clock=self._clock,
-                sleep=self._sleep,
-                log=self._log,
-            )
+            what = f"Token request to {audience.token_url}"
+            policy = self._policy("POST", what, deadline if deadline is not None else self._deadline())
             token = Retrying(**policy)(self._fetch_token, audience)
             self._tokens[audience.token_url] = token
             return token.value
@@ -280,12 +293,7 @@ class SyncTransport(TransportBase):
     def _fetch_token(self, audience: Audience) -> oauth.AccessToken:
         sent_at = self._clock()
         try:
-            response = self._client.post(
-                audience.token_url,
-                data=oauth.TOKEN_FORM,
-                auth=(self.settings.client_id, self.settings.client_secret),
-                headers={"Accept": "application/json"},
-            )
+            response = self._client.post(audience.token_url, **self._token_request())
         except httpx.TransportError as exc:
             raise self._transport_error(f"Token request to {audience.token_url}", exc) from exc
         token = self._read_token(audience, response, sent_at)
@@ -293,15 +301,7 @@ class SyncTransport(TransportBase):
         return token
 
     def _send(self, call: Call, token: str, deadline: float) -> Any:
-        policy = retry_policy(
-            method=call.method,
-            what=call.what,
-            deadline=deadline,
-            clock=self._clock,
-            sleep=self._sleep,
-            log=self._log,
-        )
-        return Retrying(**policy)(self._attempt, call, token)
+        return Retrying(**self._policy(call.method, call.what, deadline))(self._attempt, call, token)
 
     def _attempt(self, call: Call, token: str) -> Any:
         with self._limiter_guard:

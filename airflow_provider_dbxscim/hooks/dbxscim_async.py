@@ -22,10 +22,9 @@ from tenacity import AsyncRetrying
 from airflow_provider_dbxscim import oauth, scim
 from airflow_provider_dbxscim.exceptions import AuthenticationError, UnexpectedResponseError
 from airflow_provider_dbxscim.hooks._connection import ConnectionSettings
-from airflow_provider_dbxscim.hooks._transport import USER_AGENT, Audience, Call, TransportBase
+from airflow_provider_dbxscim.hooks._transport import Audience, Call, TransportBase
 from airflow_provider_dbxscim.scim import ScimUser
 from airflow_provider_dbxscim.utils.masking import amask
-from airflow_provider_dbxscim.utils.retry import retry_policy
 
 
 class AsyncTransport(TransportBase):
@@ -40,9 +39,7 @@ class AsyncTransport(TransportBase):
     ) -> None:
         super().__init__(settings, **kwargs)
         self._sleep = sleep
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout, headers={"Accept": scim.ACCEPT, "User-Agent": USER_AGENT}
-        )
+        self._client = httpx.AsyncClient(**self._client_options())
         self._token_locks: dict[str, asyncio.Lock] = {}
 
     async def aclose(self) -> None:
@@ -55,14 +52,8 @@ class AsyncTransport(TransportBase):
             cached = self._cached_token(audience)
             if cached is not None:
                 return cached
-            policy = retry_policy(
-                method="POST",
-                what=f"Token request to {audience.token_url}",
-                deadline=deadline if deadline is not None else self._deadline(),
-                clock=self._clock,
-                sleep=self._sleep,
-                log=self._log,
-            )
+            what = f"Token request to {audience.token_url}"
+            policy = self._policy("POST", what, deadline if deadline is not None else self._deadline())
             token = await AsyncRetrying(**policy)(self._fetch_token, audience)
             self._tokens[audience.token_url] = token
             return token.value
@@ -93,12 +84,7 @@ class AsyncTransport(TransportBase):
     async def _fetch_token(self, audience: Audience) -> oauth.AccessToken:
         sent_at = self._clock()
         try:
-            response = await self._client.post(
-                audience.token_url,
-                data=oauth.TOKEN_FORM,
-                auth=(self.settings.client_id, self.settings.client_secret),
-                headers={"Accept": "application/json"},
-            )
+            response = await self._client.post(audience.token_url, **self._token_request())
         except httpx.TransportError as exc:
             raise self._transport_error(f"Token request to {audience.token_url}", exc) from exc
         token = self._read_token(audience, response, sent_at)
@@ -106,14 +92,7 @@ class AsyncTransport(TransportBase):
         return token
 
     async def _send(self, call: Call, token: str, deadline: float) -> Any:
-        policy = retry_policy(
-            method=call.method,
-            what=call.what,
-            deadline=deadline,
-            clock=self._clock,
-            sleep=self._sleep,
-            log=self._log,
-        )
+        policy = self._policy(call.method, call.what, deadline)
         return await AsyncRetrying(**policy)(self._attempt, call, token)
 
     async def _attempt(self, call: Call, token: str) -> Any:
