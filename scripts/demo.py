@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from airflow_provider_dbxscim.cleaning import clean_user_names, read_user_list
+from airflow_provider_dbxscim.cleaning import CleanResult, clean_user_names, read_user_list
 from airflow_provider_dbxscim.emulator import EXAMPLE_SEED, EmulatorProcess, start_emulator_process
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,8 +52,9 @@ def main() -> int:
         patches = [p for p in emulator.state.stats()["patches"] if p["status"] in (200, 204)]
         secrets = [emulator.client_secret, *emulator.state.issued_tokens()]
     counts = outcome_counts(reports)
-    print_counts(counts)
-    problems = check_final_state(before, after, patches)
+    cleaned = clean_user_names(read_user_list(USER_LIST))
+    print_counts(counts, cleaned)
+    problems = check_final_state(before, after, patches, set(cleaned.valid))
     problems += find_secrets(secrets)
     if code != 0:
         problems.insert(0, f"airflow dags test exited with {code}; see .demo/dags-test.log")
@@ -121,8 +122,7 @@ def outcome_counts(reports: Path) -> Counter[str]:
     return counts
 
 
-def print_counts(counts: Counter[str]) -> None:
-    cleaned = clean_user_names(read_user_list(USER_LIST))
+def print_counts(counts: Counter[str], cleaned: CleanResult) -> None:
     print(
         f"\nUpstream list: {len(cleaned.valid)} users after cleaning; dropped {len(cleaned.invalid)} invalid "
         f"entries and {len(cleaned.duplicates)} duplicates."
@@ -143,9 +143,10 @@ def find_secrets(secrets: list[str]) -> list[str]:
     return leaks
 
 
-def check_final_state(before: dict[str, dict], after: dict[str, dict], patches: list[dict]) -> list[str]:
+def check_final_state(
+    before: dict[str, dict], after: dict[str, dict], patches: list[dict], listed: set[str]
+) -> list[str]:
     """Compare the emulator's users before and after with the cleaned upstream list."""
-    listed = set(clean_user_names(read_user_list(USER_LIST)).valid)
     problems = []
     still_inactive = sorted(name for name in listed & before.keys() if not after[name]["active"])
     if still_inactive:
